@@ -1,0 +1,1 @@
+export { BatchWriterError, type BatchWriterErrorCode } from './errors.js';

@@ -1,0 +1,26 @@
+// The server the test runner started for the whole run (or MONGODB_URI), and a fresh
+// database name per suite so suites never see each other's documents.
+import { randomBytes } from 'node:crypto';
+import { MongoClient } from 'mongodb';
+import { typeProfileFor, type TypeProfile } from '@scope/testkit';
+
+export function sharedUri(): string {
+  const uri = process.env.MONGODB_URI;
+  if (!uri) throw new Error('run the suites through `pnpm test` (it starts the server and sets MONGODB_URI)');
+  return uri;
+}
+
+/** What BSON types the run's server stores (FerretDB lacks a few). */
+export function sharedTypeProfile(): TypeProfile {
+  return typeProfileFor(process.env.TESTKIT_SERVER_KIND ?? 'external');
+}
+
+export function freshDbName(prefix: string): string {
+  return `bwt_${prefix}_${randomBytes(4).toString('hex')}`;
+}
+
+export async function connectShared(): Promise<MongoClient> {
+  const client = new MongoClient(sharedUri(), { serverSelectionTimeoutMS: 5000 });
+  await client.connect();
+  return client;
+}
