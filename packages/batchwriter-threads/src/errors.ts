@@ -12,7 +12,8 @@ export type BatchWriterErrorCode =
   | 'ERR_DOC_TOO_LARGE'
   | 'ERR_INVALID_BSON'
   | 'ERR_CLOSE_TIMEOUT'
-  | 'ERR_DEAD_LETTER_WRITE';
+  | 'ERR_DEAD_LETTER_WRITE'
+  | 'ERR_WORKER';
 
 export class BatchWriterError extends Error {
   override readonly name = 'BatchWriterError';
