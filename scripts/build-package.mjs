@@ -3,7 +3,6 @@
 // `dist/name.js` (ESM); `--cjs src/name.ts` adds `dist/name.cjs`. Dependencies stay
 // external, so the output runs against the package's own node_modules.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
 import { basename } from 'node:path';
 
 const esm = [];
@@ -13,8 +12,8 @@ for (let i = 2; i < process.argv.length; i++) {
   else esm.push(process.argv[i]);
 }
 
-rmSync('dist', { recursive: true, force: true });
-
+// dist/ is overwritten in place, not wiped first: a suite or benchmark running while
+// someone rebuilds keeps finding its worker file.
 const common = {
   bundle: true,
   platform: 'node',

@@ -9,12 +9,13 @@ import { build } from 'esbuild';
 import { startServer } from '@scope/testkit';
 
 const FILE_TIMEOUT_MS = 15 * 60_000;
-const outdir = 'test/.build';
-const filter = process.argv[2];
+// One build folder per run: two runs at once (a developer and CI, say) never share files.
+const outdir = join('test/.build', String(process.pid));
+const filters = process.argv.slice(2);
 
 const suites = readdirSync('test')
   .filter((f) => f.endsWith('.test.ts'))
-  .filter((f) => !filter || f.includes(filter))
+  .filter((f) => filters.length === 0 || filters.some((part) => f.includes(part)))
   .sort();
 
 rmSync(outdir, { recursive: true, force: true });
@@ -83,6 +84,7 @@ try {
   }
 } finally {
   await server.stop();
+  rmSync(outdir, { recursive: true, force: true });
 }
 
 console.log(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);

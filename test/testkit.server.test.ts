@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import { BSON, MongoClient, type InsertOneOptions } from 'mongodb';
 import { generateDocs, idKey, readBackById, sameDocument, startServer, typeProfileFor, type Shape, type TestServer } from '@scope/testkit';
 import { connectShared, freshDbName, sharedTypeProfile } from './helpers/sharedServer.js';
@@ -111,7 +111,7 @@ async function waitDead(pid: number, ms: number): Promise<boolean> {
   return !isAlive(pid);
 }
 
-const childScript = fileURLToPath(new URL('../helpers/serverChild.mjs', import.meta.url));
+const childScript = resolve('test/helpers/serverChild.mjs'); // suites run from the repo root
 
 for (const ending of ['returns', 'throws', 'sigkill'] as const) {
   test(`no server outlives a test process that ${ending}`, async () => {

@@ -3,7 +3,7 @@
 
 /** `mongodb://user:secret@host` becomes `mongodb://user:***@host`. */
 export function redactUri(uri: string): string {
-  return uri.replace(/(mongodb(?:\+srv)?:\/\/[^:/@\s]*):[^@\s]*@/g, '$1:***@');
+  return uri.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@\s]*@/gi, '$1:***@');
 }
 
 /** Removes the password of `uri` (and the URI's own redacted form) from any text. */
@@ -19,7 +19,7 @@ export function redactText(text: string, uri: string): string {
 }
 
 function passwordOf(uri: string): string | undefined {
-  const m = /^mongodb(?:\+srv)?:\/\/[^:/@\s]*:([^@\s]*)@/.exec(uri);
+  const m = /^[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:([^@\s]*)@/i.exec(uri);
   if (!m?.[1]) return undefined;
   try {
     return decodeURIComponent(m[1]);

@@ -60,6 +60,16 @@ export interface CloseSummary extends Stats {
   deadLetterFiles: string[];
 }
 
+/** Emitted as 'batch' when a batch is settled: for metrics, and for checking the cutter. */
+export interface BatchEvent {
+  batchId: number;
+  docs: number;
+  bytes: number;
+  inserted: number;
+  duplicates: number;
+  deadLettered: number;
+}
+
 export interface DeadLetterEvent extends DeadLetter {
   db: string;
   collection: string;
@@ -413,6 +423,15 @@ export class BatchWriter<TDoc extends Document = Document> extends EventEmitter 
     addSlot(slots, Slot.DUPLICATES, result.duplicates);
     addSlot(slots, Slot.BATCHES, 1);
     tracked.done = true;
+    const { batch } = tracked;
+    this.emit('batch', {
+      batchId: batch.id,
+      docs: batch.count,
+      bytes: batch.end - batch.start,
+      inserted: result.inserted,
+      duplicates: result.duplicates,
+      deadLettered: result.failures.length,
+    } satisfies BatchEvent);
     this.releaseInOrder();
   }
 
