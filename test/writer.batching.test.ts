@@ -2,22 +2,15 @@
 // maxBatchBytes, and a lone document is not held longer than maxDelayMs.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BSON, type MongoClient } from 'mongodb';
+import { BSON } from 'mongodb';
 import { BatchWriter, type BatchEvent } from '@scope/batchwriter-threads';
 import { generateDocs, generateMixed } from '@scope/testkit';
-import { connectShared, freshDbName, sharedTypeProfile, sharedUri } from './helpers/sharedServer.js';
+import { useFreshDatabase, sharedTypeProfile, sharedUri } from './helpers/sharedServer.js';
 import { assertBalanced, assertCollectionHolds } from './helpers/verify.js';
 
-const dbName = freshDbName('batching');
-let client: MongoClient;
-
-test.before(async () => {
-  client = await connectShared();
-});
-test.after(async () => {
-  await client.db(dbName).dropDatabase().catch(() => {});
-  await client.close();
-});
+const fresh = useFreshDatabase(test, 'batching');
+const dbName = fresh.name;
+const db = () => fresh.client().db(dbName);
 
 test('with maxBatchDocs 100 no batch exceeds 100 documents', async () => {
   const writer = await BatchWriter.create({ uri: sharedUri(), db: dbName, collection: 'docs100', maxBatchDocs: 100 });
@@ -31,7 +24,7 @@ test('with maxBatchDocs 100 no batch exceeds 100 documents', async () => {
   assert.is(batches.reduce((n, b) => n + b.docs, 0), 20_000);
   assertBalanced(writer);
   await writer.close();
-  await assertCollectionHolds(client.db(dbName).collection('docs100'), docs);
+  await assertCollectionHolds(db().collection('docs100'), docs);
 });
 
 test('with maxBatchBytes 64 KiB no batch exceeds 64 KiB', async () => {
@@ -47,13 +40,13 @@ test('with maxBatchBytes 64 KiB no batch exceeds 64 KiB', async () => {
   assert.ok(biggest > limit / 2, 'batches are filled towards the byte limit');
   assertBalanced(writer);
   await writer.close();
-  await assertCollectionHolds(client.db(dbName).collection('bytes64k'), docs);
+  await assertCollectionHolds(db().collection('bytes64k'), docs);
 });
 
 test('one lone document lands within maxDelayMs + 250 ms', async () => {
   const maxDelayMs = 200;
   const writer = await BatchWriter.create({ uri: sharedUri(), db: dbName, collection: 'lone', maxDelayMs, maxBatchDocs: 1000 });
-  const collection = client.db(dbName).collection('lone');
+  const collection = db().collection('lone');
   await collection.findOne({}); // warm our own connection so the poll measures the writer
   const [doc] = generateDocs('small', 1, 23);
   const started = performance.now();
@@ -80,7 +73,7 @@ test('wrap-around: 256 KiB ring, 50,000 mixed-size documents, nothing lost or ga
   assert.is(writer.stats().inserted, 50_000);
   assertBalanced(writer);
   await writer.close();
-  await assertCollectionHolds(client.db(dbName).collection('wrap'), docs);
+  await assertCollectionHolds(db().collection('wrap'), docs);
 });
 
 test.run();

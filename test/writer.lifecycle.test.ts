@@ -6,22 +6,14 @@ import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
-import type { MongoClient } from 'mongodb';
 import { BatchWriter, BatchWriterError } from '@scope/batchwriter-threads';
 import { generateDocs } from '@scope/testkit';
-import { connectShared, freshDbName, sharedUri } from './helpers/sharedServer.js';
+import { useFreshDatabase, sharedUri } from './helpers/sharedServer.js';
 import { assertBalanced } from './helpers/verify.js';
 
-const dbName = freshDbName('lifecycle');
-let client: MongoClient;
-
-test.before(async () => {
-  client = await connectShared();
-});
-test.after(async () => {
-  await client.db(dbName).dropDatabase().catch(() => {});
-  await client.close();
-});
+const fresh = useFreshDatabase(test, 'lifecycle');
+const dbName = fresh.name;
+const db = () => fresh.client().db(dbName);
 
 async function closedPort(): Promise<number> {
   return new Promise((resolve) => {
@@ -74,7 +66,7 @@ test('close() drains, is idempotent, and later writes get ERR_CLOSED', async () 
   assert.is(summary.accepted, 3000);
   assert.is(summary.inserted, 3000);
   assert.is(summary.timedOut, false);
-  assert.is(await client.db(dbName).collection('close').countDocuments(), 3000);
+  assert.is(await db().collection('close').countDocuments(), 3000);
   assert.ok(writer.health().isClosed);
   assertBalanced(writer);
   for (const attempt of [() => writer.tryWrite({ a: 1 }), () => writer.tryWriteRaw(new Uint8Array(5))]) {
@@ -105,7 +97,7 @@ test('aborting the signal option closes the writer; `await using` closes too', a
     disposed = w;
   }
   assert.ok(disposed.health().isClosed);
-  assert.is(await client.db(dbName).collection('dispose').countDocuments(), 1);
+  assert.is(await db().collection('dispose').countDocuments(), 1);
 });
 
 const child = resolve('test/helpers/writerChild.mjs'); // suites run from the repo root

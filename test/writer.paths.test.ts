@@ -2,23 +2,16 @@
 // holds exactly the accepted `_id`s, each document equal to what was written.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BSON, type Document, type MongoClient } from 'mongodb';
+import { BSON, type Document } from 'mongodb';
 import { BatchWriter } from '@scope/batchwriter-threads';
 import { generateDocs, generateMixed } from '@scope/testkit';
-import { connectShared, freshDbName, sharedTypeProfile, sharedUri } from './helpers/sharedServer.js';
+import { useFreshDatabase, sharedTypeProfile, sharedUri } from './helpers/sharedServer.js';
 import { assertBalanced, assertCollectionHolds } from './helpers/verify.js';
 
 const N = 200_000;
-const dbName = freshDbName('paths');
-let client: MongoClient;
-
-test.before(async () => {
-  client = await connectShared();
-});
-test.after(async () => {
-  await client.db(dbName).dropDatabase().catch(() => {});
-  await client.close();
-});
+const fresh = useFreshDatabase(test, 'paths');
+const dbName = fresh.name;
+const db = () => fresh.client().db(dbName);
 
 async function writerFor(collection: string): Promise<BatchWriter> {
   return BatchWriter.create({ uri: sharedUri(), db: dbName, collection, maxBatchDocs: 2000 });
@@ -35,7 +28,7 @@ async function finish(writer: BatchWriter, collection: string, written: Document
   assert.is(h.queueUtilPct, 0);
   assertBalanced(writer);
   await writer.close();
-  await assertCollectionHolds(client.db(dbName).collection(collection), written);
+  await assertCollectionHolds(db().collection(collection), written);
 }
 
 test('write(): 200,000 documents', async () => {
@@ -76,7 +69,7 @@ test('writeRaw(): 200,000 pre-encoded documents, half without _id (spliced in)',
   await writer.close();
   // The spliced `_id`s are the writer's: match by seq, compare everything else.
   const back = new Map<number, Document>();
-  for await (const d of client.db(dbName).collection('writeRaw').find({}, { promoteValues: false, promoteLongs: false, promoteBuffers: false })) {
+  for await (const d of db().collection('writeRaw').find({}, { promoteValues: false, promoteLongs: false, promoteBuffers: false })) {
     back.set(Number(d.seq), d);
   }
   assert.is(back.size, N);

@@ -24,3 +24,26 @@ export async function connectShared(): Promise<MongoClient> {
   await client.connect();
   return client;
 }
+
+/**
+ * A fresh database on the shared server for one suite: connects before the suite, drops
+ * the database and disconnects after it.
+ */
+export function useFreshDatabase(suite: { before(fn: () => Promise<void>): void; after(fn: () => Promise<void>): void }, prefix: string): { name: string; client(): MongoClient } {
+  const name = freshDbName(prefix);
+  let client: MongoClient | undefined;
+  suite.before(async () => {
+    client = await connectShared();
+  });
+  suite.after(async () => {
+    await client?.db(name).dropDatabase().catch(() => {});
+    await client?.close();
+  });
+  return {
+    name,
+    client: () => {
+      if (!client) throw new Error('the suite has not started');
+      return client;
+    },
+  };
+}
