@@ -65,17 +65,41 @@ export class DeadLetterSink {
     return `${JSON.stringify(record)}\n`;
   }
 
+  /**
+   * Writes the records of one call with one write per file (not one per record: a batch of
+   * thousands of dead letters at close()'s deadline must not take seconds), then fsyncs once
+   * `fsyncEvery` or more records are unsynced.
+   */
   private async append(lines: string[]): Promise<void> {
-    for (const line of lines) {
-      const bytes = Buffer.byteLength(line);
-      if (!this.file || (this.fileBytes > 0 && this.fileBytes + bytes > this.options.rotateBytes)) await this.rotate();
-      await this.file!.appendFile(line);
-      this.fileBytes += bytes;
-      if (++this.sinceSync >= this.options.fsyncEvery) {
+    let chunk: string[] = [];
+    let chunkBytes = 0;
+    const writeChunk = async (): Promise<void> => {
+      if (chunk.length === 0) return;
+      await this.file!.appendFile(chunk.join(''));
+      this.fileBytes += chunkBytes;
+      this.sinceSync += chunk.length;
+      chunk = [];
+      chunkBytes = 0;
+      if (this.sinceSync >= this.options.fsyncEvery) {
         await this.file!.sync();
         this.sinceSync = 0;
       }
+    };
+    for (const line of lines) {
+      const bytes = Buffer.byteLength(line);
+      const size = this.fileBytes + chunkBytes;
+      if (!this.file) {
+        await this.rotate();
+      } else if (size > 0 && size + bytes > this.options.rotateBytes) {
+        await writeChunk();
+        await this.rotate();
+      }
+      chunk.push(line);
+      chunkBytes += bytes;
+      // fsyncEvery = 1 keeps its meaning: each record is on disk before the next is written.
+      if (this.options.fsyncEvery === 1) await writeChunk();
     }
+    await writeChunk();
   }
 
   private async rotate(): Promise<void> {

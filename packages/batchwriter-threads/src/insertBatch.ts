@@ -45,17 +45,19 @@ export async function insertWithRetries(docs: Document[], sizes: number[], ctx: 
 
     const batch = pending.map((i) => docs[i] as Document);
     ctx.onAttempt(pending.reduce((sum, i) => sum + (sizes[i] ?? 0), 0));
-    const options: AbortableInsertOptions = {
-      ordered: false,
-      signal: AbortSignal.any([AbortSignal.timeout(ctx.attemptTimeoutMs), ctx.deadline]),
-    };
+    const attemptTimer = AbortSignal.timeout(ctx.attemptTimeoutMs);
+    const options: AbortableInsertOptions = { ordered: false, signal: AbortSignal.any([attemptTimer, ctx.deadline]) };
     if (ctx.writeConcern) options.writeConcern = ctx.writeConcern;
     try {
       await ctx.collection.insertMany(batch, options);
       result.inserted += pending.length;
       pending = [];
       continue;
-    } catch (err) {
+    } catch (thrown) {
+      // The driver wraps every failure of insertMany in a MongoBulkWriteError, a network
+      // error or a timeout too (then with no writeErrors): only a reply with per-document
+      // results may be settled document by document; anything else failed the whole attempt.
+      const err = unwrapDriverError(thrown);
       lastError = err;
       if (ctx.deadline.aborted) {
         // The aborted attempt may have stored some of these; replay counts them as duplicates.
@@ -64,14 +66,29 @@ export async function insertWithRetries(docs: Document[], sizes: number[], ctx: 
       }
       if (err instanceof MongoBulkWriteError) {
         pending = await settleBulkError(err, pending, docs, attempt, ctx, result, fail);
+      } else if (attemptTimer.aborted) {
+        // Our own per-attempt timeout, whatever the driver made of it (MongoOperationTimeoutError,
+        // a connection checkout timeout, a DOMException...): try again.
       } else if (classifyError(err) === 'fatal') {
         for (const i of pending) fail(i, 'write_error', err, attempt);
         pending = [];
       }
-      // retryable: the whole remainder goes round again
+      // retryable: the whole remainder goes round again (what an earlier part of it stored
+      // comes back as duplicate `_id`s)
     }
   }
   return result;
+}
+
+/**
+ * A MongoBulkWriteError that carries the error which stopped the bulk write (network,
+ * timeout, server selection, a command error) rather than per-document results: that error.
+ * Its writeErrors are empty, so settling it document by document would count every
+ * document as inserted.
+ */
+function unwrapDriverError(err: unknown): unknown {
+  if (err instanceof MongoBulkWriteError && err.errorResponse instanceof Error) return err.errorResponse;
+  return err;
 }
 
 /** Sorts the documents of a partly failed unordered insert; returns those to retry. */
@@ -105,36 +122,62 @@ async function settleBulkError(
     if (wcFailed) retry.push(pending[k] as number);
     else result.inserted += 1;
   }
-  if (duplicates.length > 0) {
-    const already = await idsPresent(ctx, duplicates.map((d) => docs[d.index]?._id));
-    for (const { index, error } of duplicates) {
-      if (already === undefined) retry.push(index);
-      else if (already.has(idKey(docs[index]?._id))) result.duplicates += 1;
+  // The server says which index refused the document (MongoDB: keyPattern): `_id` means
+  // already inserted, any other index a real conflict. Where it does not say (FerretDB),
+  // look the `_id`s up.
+  const unknown: { index: number; error: WriteError }[] = [];
+  for (const d of duplicates) {
+    const onId = duplicateOnId(d.error);
+    if (onId === true) result.duplicates += 1;
+    else if (onId === false) fail(d.index, 'duplicate_key', writeErrorAsError(d.error), attempt);
+    else unknown.push(d);
+  }
+  if (unknown.length > 0) {
+    const present = await idsPresent(ctx, unknown.map((d) => docs[d.index]?._id));
+    unknown.forEach(({ index, error }, k) => {
+      if (present === undefined) retry.push(index);
+      else if (present[k]) result.duplicates += 1;
       else fail(index, 'duplicate_key', writeErrorAsError(error), attempt);
-    }
+    });
   }
   return retry.sort((a, b) => a - b);
 }
 
+/** True/false when the write error names the index it hit (`keyPattern`); undefined when it does not. */
+function duplicateOnId(we: WriteError): boolean | undefined {
+  const raw = (we as unknown as { err?: { keyPattern?: unknown } }).err;
+  const pattern = raw?.keyPattern;
+  if (pattern === null || typeof pattern !== 'object') return undefined;
+  const keys = Object.keys(pattern);
+  return keys.length === 1 && keys[0] === '_id';
+}
+
+/** How many `_id` lookups run at once. */
+const LOOKUP_CONCURRENCY = 4;
+
 /**
- * Which of `ids` the collection holds. A duplicate-key error on a document whose `_id` is
- * there means "already inserted"; otherwise another unique index refused it. Asking the
- * collection works on every server (FerretDB does not report the offending index).
+ * For each of `ids`, whether the collection holds it. A duplicate-key error on a document
+ * whose `_id` is there means "already inserted"; otherwise another unique index refused it. One equality
+ * lookup per `_id`: every server answers those from the `_id` index (FerretDB 1.x scans the
+ * whole collection for `$in`, which on a large collection outlasts the attempt timeout).
  */
-async function idsPresent(ctx: InsertContext, ids: unknown[]): Promise<Set<string> | undefined> {
+async function idsPresent(ctx: InsertContext, ids: unknown[]): Promise<boolean[] | undefined> {
+  const found = ids.map(() => false);
+  let next = 0;
+  const lookOne = async (): Promise<void> => {
+    while (next < ids.length) {
+      const k = next++;
+      const signal = AbortSignal.any([AbortSignal.timeout(ctx.attemptTimeoutMs), ctx.deadline]);
+      // Matched by the server with its own comparison rules, so no client-side key to get wrong.
+      found[k] = (await ctx.collection.findOne({ _id: ids[k] as never }, { projection: { _id: 1 }, signal })) !== null;
+    }
+  };
   try {
-    const found = await ctx.collection
-      .find({ _id: { $in: ids as never[] } }, { projection: { _id: 1 }, signal: AbortSignal.any([AbortSignal.timeout(ctx.attemptTimeoutMs), ctx.deadline]) })
-      .toArray();
-    return new Set(found.map((d) => idKey(d._id)));
+    await Promise.all(Array.from({ length: Math.min(LOOKUP_CONCURRENCY, ids.length) }, lookOne));
+    return found;
   } catch {
     return undefined; // not now: retry the documents, the next attempt will tell
   }
-}
-
-function idKey(id: unknown): string {
-  if (id !== null && typeof id === 'object' && 'toHexString' in id && typeof id.toHexString === 'function') return `oid:${id.toHexString()}`;
-  return `v:${typeof id}:${String(id)}`;
 }
 
 function writeErrorAsError(we: WriteError): MongoServerError {

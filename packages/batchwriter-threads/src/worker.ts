@@ -45,7 +45,11 @@ async function closeClient(): Promise<void> {
   const c = client;
   client = undefined;
   collection = undefined;
-  await c?.close(true).catch(() => {});
+  const closing = c?.close(true).catch(() => {});
+  // With the server paused or unreachable, MongoClient.close() waits for seconds (it opens a
+  // connection to end the sessions). Past close()'s deadline nobody may wait for that: the
+  // thread is terminated with the pool right after, which closes its sockets.
+  if (!deadline.signal.aborted) await closing;
   addSlot(slots, Slot.CLIENTS_CLOSED, 1);
 }
 
@@ -60,7 +64,8 @@ async function ping(): Promise<PingResult> {
       maxWriteBatchSize: hello.maxWriteBatchSize,
     };
   } catch (err) {
-    await closeClient();
+    // create() fails now; the pool is destroyed right after, whatever the client is still doing.
+    void closeClient();
     return { ok: false, message: redact(err instanceof Error ? `${err.name}: ${err.message}` : String(err)) };
   }
 }
