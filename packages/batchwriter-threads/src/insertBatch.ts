@@ -1,7 +1,7 @@
 // One batch, from decoded documents to an outcome: unordered inserts, retried with backoff
 // for what may succeed later, duplicate `_id`s counted as already inserted, and every
 // other document failed with its reason. Runs in a worker; no thread code in here.
-import { MongoBulkWriteError, MongoServerError, type Collection, type Document, type BulkWriteOptions, type WriteError } from 'mongodb';
+import { BSON, MongoBulkWriteError, MongoServerError, type Collection, type Document, type BulkWriteOptions, type WriteError } from 'mongodb';
 import { classifyError, classifyWriteErrorCode, codeOf, labelsOf } from './errorClassification.js';
 import type { DocumentFailure, InsertResult } from './protocol.js';
 import { backoffMs, mayAttempt, sleep, type RetryLimits } from './retryPolicy.js';
@@ -21,17 +21,26 @@ export interface InsertContext extends RetryLimits {
 /** `insertMany` with a signal: the driver honours it, its option types do not list it. */
 type AbortableInsertOptions = BulkWriteOptions & { signal: AbortSignal };
 
+/** A document the server refused as a duplicate key, not yet known to be on `_id` or on another index. */
+interface Duplicate {
+  index: number;
+  error: WriteError;
+}
+
 export async function insertWithRetries(docs: Document[], sizes: number[], ctx: InsertContext): Promise<InsertResult> {
   const result: InsertResult = { inserted: 0, duplicates: 0, failures: [] };
   let pending = docs.map((_, i) => i);
+  /** Refused as duplicate keys; their `_id`s still to be looked up (asked again, not re-inserted, when a lookup fails). */
+  let unresolved: Duplicate[] = [];
   let lastError: unknown;
   const fail = (index: number, reason: DocumentFailure['reason'], err: unknown, attempts: number, code?: string): void => {
     result.failures.push({ index, reason, code: code ?? codeOf(err), labels: labelsOf(err), message: ctx.redact(messageOf(err)), attempts });
   };
+  const remaining = (): number[] => [...pending, ...unresolved.map((d) => d.index)].sort((a, b) => a - b);
 
-  for (let attempt = 1; pending.length > 0; attempt++) {
+  for (let attempt = 1; pending.length > 0 || unresolved.length > 0; attempt++) {
     if (!mayAttempt(attempt, ctx)) {
-      for (const i of pending) fail(i, 'retries_exhausted', lastError, attempt - 1);
+      for (const i of remaining()) fail(i, 'retries_exhausted', lastError, attempt - 1);
       break;
     }
     if (attempt > 1) {
@@ -39,42 +48,60 @@ export async function insertWithRetries(docs: Document[], sizes: number[], ctx: 
       await sleep(backoffMs(attempt, ctx), ctx.deadline);
     }
     if (ctx.deadline.aborted) {
-      for (const i of pending) fail(i, 'shutdown', lastError ?? 'close() deadline passed', attempt - 1, 'shutdown');
+      for (const i of remaining()) fail(i, 'shutdown', lastError ?? 'close() deadline passed', attempt - 1, 'shutdown');
       break;
     }
 
-    const batch = pending.map((i) => docs[i] as Document);
-    ctx.onAttempt(pending.reduce((sum, i) => sum + (sizes[i] ?? 0), 0));
-    const attemptTimer = AbortSignal.timeout(ctx.attemptTimeoutMs);
-    const options: AbortableInsertOptions = { ordered: false, signal: AbortSignal.any([attemptTimer, ctx.deadline]) };
-    if (ctx.writeConcern) options.writeConcern = ctx.writeConcern;
-    try {
-      await ctx.collection.insertMany(batch, options);
-      result.inserted += pending.length;
-      pending = [];
-      continue;
-    } catch (thrown) {
-      // The driver wraps every failure of insertMany in a MongoBulkWriteError, a network
-      // error or a timeout too (then with no writeErrors): only a reply with per-document
-      // results may be settled document by document; anything else failed the whole attempt.
-      const err = unwrapDriverError(thrown);
-      lastError = err;
-      if (ctx.deadline.aborted) {
-        // The aborted attempt may have stored some of these; replay counts them as duplicates.
-        for (const i of pending) fail(i, 'shutdown', err, attempt, 'shutdown');
-        break;
-      }
-      if (err instanceof MongoBulkWriteError) {
-        pending = await settleBulkError(err, pending, docs, attempt, ctx, result, fail);
-      } else if (attemptTimer.aborted) {
-        // Our own per-attempt timeout, whatever the driver made of it (MongoOperationTimeoutError,
-        // a connection checkout timeout, a DOMException...): try again.
-      } else if (classifyError(err) === 'fatal') {
-        for (const i of pending) fail(i, 'write_error', err, attempt);
+    if (pending.length > 0) {
+      const batch = pending.map((i) => docs[i] as Document);
+      ctx.onAttempt(pending.reduce((sum, i) => sum + (sizes[i] ?? 0), 0));
+      const attemptTimer = AbortSignal.timeout(ctx.attemptTimeoutMs);
+      const options: AbortableInsertOptions = { ordered: false, signal: AbortSignal.any([attemptTimer, ctx.deadline]) };
+      if (ctx.writeConcern) options.writeConcern = ctx.writeConcern;
+      try {
+        await ctx.collection.insertMany(batch, options);
+        result.inserted += pending.length;
         pending = [];
+      } catch (thrown) {
+        // The driver wraps every failure of insertMany in a MongoBulkWriteError, a network
+        // error or a timeout too (then with no writeErrors): only a reply with per-document
+        // results may be settled document by document; anything else failed the whole attempt.
+        const err = unwrapDriverError(thrown);
+        lastError = err;
+        if (ctx.deadline.aborted) {
+          // The aborted attempt may have stored some of these; replay counts them as duplicates.
+          for (const i of remaining()) fail(i, 'shutdown', err, attempt, 'shutdown');
+          break;
+        }
+        if (err instanceof MongoBulkWriteError) {
+          const settled = settleBulkError(err, pending, attempt, result, fail);
+          pending = settled.retry;
+          unresolved.push(...settled.duplicates);
+        } else if (attemptTimer.aborted) {
+          // Our own per-attempt timeout, whatever the driver made of it (MongoOperationTimeoutError,
+          // a connection checkout timeout, a DOMException...): try again.
+        } else if (classifyError(err) === 'fatal') {
+          for (const i of pending) fail(i, 'write_error', err, attempt);
+          pending = [];
+        }
+        // retryable: the whole remainder goes round again (what an earlier part of it stored
+        // comes back as duplicate `_id`s)
       }
-      // retryable: the whole remainder goes round again (what an earlier part of it stored
-      // comes back as duplicate `_id`s)
+    }
+
+    if (unresolved.length > 0) {
+      // The `_id` there: inserted before (an earlier attempt, an earlier run). Not there:
+      // another unique index refused the document, a real conflict.
+      try {
+        const present = await idsPresent(ctx, unresolved.map((d) => docs[d.index]?._id));
+        unresolved.forEach(({ index, error }, k) => {
+          if (present[k]) result.duplicates += 1;
+          else fail(index, 'duplicate_key', writeErrorAsError(error), attempt);
+        });
+        unresolved = [];
+      } catch (err) {
+        lastError = err; // not now: ask again after the backoff
+      }
     }
   }
   return result;
@@ -91,27 +118,36 @@ function unwrapDriverError(err: unknown): unknown {
   return err;
 }
 
-/** Sorts the documents of a partly failed unordered insert; returns those to retry. */
-async function settleBulkError(
+/**
+ * Sorts the documents of a partly failed unordered insert: counts what was stored, fails
+ * what cannot be, and returns those to insert again and the duplicate keys still to be
+ * looked up.
+ */
+function settleBulkError(
   err: MongoBulkWriteError,
   pending: number[],
-  docs: Document[],
   attempt: number,
-  ctx: InsertContext,
   result: InsertResult,
   fail: (index: number, reason: DocumentFailure['reason'], err: unknown, attempts: number, code?: string) => void,
-): Promise<number[]> {
+): { retry: number[]; duplicates: Duplicate[] } {
   const writeErrors: WriteError[] = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
   const failedAt = new Set<number>();
   const retry: number[] = [];
-  const duplicates: { index: number; error: WriteError }[] = [];
+  const duplicates: Duplicate[] = [];
   for (const we of writeErrors) {
     const index = pending[we.index];
     if (index === undefined) continue;
     failedAt.add(we.index);
     const cls = classifyWriteErrorCode(we.code);
-    if (cls === 'duplicate') duplicates.push({ index, error: we });
-    else if (cls === 'retryable') retry.push(index);
+    if (cls === 'duplicate') {
+      // The server says which index refused the document (MongoDB: keyPattern): `_id` means
+      // already inserted, any other index a real conflict. Where it does not say (FerretDB),
+      // the caller looks the `_id` up.
+      const onId = duplicateOnId(we);
+      if (onId === true) result.duplicates += 1;
+      else if (onId === false) fail(index, 'duplicate_key', writeErrorAsError(we), attempt);
+      else duplicates.push({ index, error: we });
+    } else if (cls === 'retryable') retry.push(index);
     else fail(index, 'write_error', writeErrorAsError(we), attempt);
   }
   // Without a write-concern error every document not listed in writeErrors was stored. With
@@ -122,25 +158,7 @@ async function settleBulkError(
     if (wcFailed) retry.push(pending[k] as number);
     else result.inserted += 1;
   }
-  // The server says which index refused the document (MongoDB: keyPattern): `_id` means
-  // already inserted, any other index a real conflict. Where it does not say (FerretDB),
-  // look the `_id`s up.
-  const unknown: { index: number; error: WriteError }[] = [];
-  for (const d of duplicates) {
-    const onId = duplicateOnId(d.error);
-    if (onId === true) result.duplicates += 1;
-    else if (onId === false) fail(d.index, 'duplicate_key', writeErrorAsError(d.error), attempt);
-    else unknown.push(d);
-  }
-  if (unknown.length > 0) {
-    const present = await idsPresent(ctx, unknown.map((d) => docs[d.index]?._id));
-    unknown.forEach(({ index, error }, k) => {
-      if (present === undefined) retry.push(index);
-      else if (present[k]) result.duplicates += 1;
-      else fail(index, 'duplicate_key', writeErrorAsError(error), attempt);
-    });
-  }
-  return retry.sort((a, b) => a - b);
+  return { retry: retry.sort((a, b) => a - b), duplicates };
 }
 
 /** True/false when the write error names the index it hit (`keyPattern`); undefined when it does not. */
@@ -152,32 +170,36 @@ function duplicateOnId(we: WriteError): boolean | undefined {
   return keys.length === 1 && keys[0] === '_id';
 }
 
-/** How many `_id` lookups run at once. */
-const LOOKUP_CONCURRENCY = 4;
+/** Up to this many `_id`s are looked up one by one; more with one `$in` query. */
+const LOOKUP_ONE_BY_ONE_MAX = 8;
 
 /**
  * For each of `ids`, whether the collection holds it. A duplicate-key error on a document
- * whose `_id` is there means "already inserted"; otherwise another unique index refused it. One equality
- * lookup per `_id`: every server answers those from the `_id` index (FerretDB 1.x scans the
- * whole collection for `$in`, which on a large collection outlasts the attempt timeout).
+ * whose `_id` is there means "already inserted"; otherwise another unique index refused it.
+ * A few `_id`s are looked up one by one (equality on `_id` is the one query every server
+ * answers without reading other documents); more with a single `$in` query (FerretDB 1.x
+ * answers both by scanning the collection, so one scan beats one per `_id`). Throws when
+ * the server does not answer in time: the caller asks again after a backoff.
  */
-async function idsPresent(ctx: InsertContext, ids: unknown[]): Promise<boolean[] | undefined> {
-  const found = ids.map(() => false);
-  let next = 0;
-  const lookOne = async (): Promise<void> => {
-    while (next < ids.length) {
-      const k = next++;
-      const signal = AbortSignal.any([AbortSignal.timeout(ctx.attemptTimeoutMs), ctx.deadline]);
-      // Matched by the server with its own comparison rules, so no client-side key to get wrong.
-      found[k] = (await ctx.collection.findOne({ _id: ids[k] as never }, { projection: { _id: 1 }, signal })) !== null;
-    }
-  };
-  try {
-    await Promise.all(Array.from({ length: Math.min(LOOKUP_CONCURRENCY, ids.length) }, lookOne));
-    return found;
-  } catch {
-    return undefined; // not now: retry the documents, the next attempt will tell
+async function idsPresent(ctx: InsertContext, ids: unknown[]): Promise<boolean[]> {
+  const signal = (): AbortSignal => AbortSignal.any([AbortSignal.timeout(ctx.attemptTimeoutMs), ctx.deadline]);
+  if (ids.length <= LOOKUP_ONE_BY_ONE_MAX) {
+    // Matched by the server with its own comparison rules: no client-side key to get wrong.
+    return Promise.all(ids.map(async (id) => (await ctx.collection.findOne({ _id: id as never }, { projection: { _id: 1 }, signal: signal() })) !== null));
   }
+  const found = await ctx.collection
+    .find({ _id: { $in: ids as never[] } }, { projection: { _id: 1 }, promoteValues: false, promoteLongs: false, promoteBuffers: false, signal: signal() })
+    .toArray();
+  const keys = new Set(found.map((d) => idKey(d._id)));
+  return ids.map((id) => keys.has(idKey(id)));
+}
+
+/**
+ * A type-exact key for an `_id` as the worker decodes it (promoteValues off, so an Int32
+ * stays an Int32 and a Double a Double): the same value read back the same way gives the same key.
+ */
+function idKey(id: unknown): string {
+  return BSON.EJSON.stringify({ id } as Document, { relaxed: false });
 }
 
 function writeErrorAsError(we: WriteError): MongoServerError {
