@@ -4,24 +4,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import { MongoClient, type Document } from 'mongodb';
+import type { Document } from 'mongodb';
 import { BatchWriter, replayDeadLetters, type DeadLetterEvent } from '@scope/batchwriter-threads';
-import { generateDocs, idKey, startServer, typeProfileFor, type TestServer } from '@scope/testkit';
+import { generateDocs, idKey, typeProfileFor } from '@scope/testkit';
+import { withOwnServer } from './helpers/sharedServer.js';
 import { assertAccounting, collectionContents, readDeadLetters, reconcile, sleep, tempDir, timeEachTest, waitUntil } from './helpers/outcome.js';
 
 timeEachTest(test);
 
-async function withOwnServer(fn: (server: TestServer, client: MongoClient) => Promise<void>): Promise<void> {
-  const server = await startServer({ own: true });
-  const client = new MongoClient(server.uri, { serverSelectionTimeoutMS: 20_000 });
-  try {
-    await fn(server, client);
-  } finally {
-    server.resume();
-    await client.close().catch(() => {});
-    await server.stop();
-  }
-}
 
 test('server paused longer than attemptTimeoutMs, then resumed: everything arrives, once', async () => {
   await withOwnServer(async (server, client) => {

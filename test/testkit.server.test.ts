@@ -6,8 +6,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { BSON, MongoClient, type InsertOneOptions } from 'mongodb';
-import { generateDocs, idKey, readBackById, sameDocument, startServer, typeProfileFor, type Shape, type TestServer } from '@scope/testkit';
-import { connectShared, freshDbName, sharedTypeProfile } from './helpers/sharedServer.js';
+import { generateDocs, idKey, readBackById, sameDocument, typeProfileFor, type Shape } from '@scope/testkit';
+import { connectShared, freshDbName, sharedTypeProfile, withOwnServer } from './helpers/sharedServer.js';
 
 test('the driver inserts 10,000 documents of every shape and reads them back equal', async () => {
   const client = await connectShared();
@@ -34,14 +34,6 @@ test('the driver inserts 10,000 documents of every shape and reads them back equ
   }
 });
 
-async function withOwnServer(fn: (server: TestServer) => Promise<void>): Promise<void> {
-  const server = await startServer({ own: true });
-  try {
-    await fn(server);
-  } finally {
-    await server.stop();
-  }
-}
 
 test('kill -9 then restart: committed data survives and the driver reconnects', async () => {
   await withOwnServer(async (server) => {

@@ -2,7 +2,7 @@
 // database name per suite so suites never see each other's documents.
 import { randomBytes } from 'node:crypto';
 import { MongoClient } from 'mongodb';
-import { typeProfileFor, type TypeProfile } from '@scope/testkit';
+import { startServer, typeProfileFor, type TestServer, type TypeProfile } from '@scope/testkit';
 
 export function sharedUri(): string {
   const uri = process.env.MONGODB_URI;
@@ -46,4 +46,20 @@ export function useFreshDatabase(suite: { before(fn: () => Promise<void>): void;
       return client;
     },
   };
+}
+
+/**
+ * Runs `fn` against a server of its own (fault tests kill and pause it, so never the shared
+ * one), with a client on it; resumes, disconnects and stops it whatever happens.
+ */
+export async function withOwnServer(fn: (server: TestServer, client: MongoClient) => Promise<void>): Promise<void> {
+  const server = await startServer({ own: true });
+  const client = new MongoClient(server.uri, { serverSelectionTimeoutMS: 20_000 });
+  try {
+    await fn(server, client);
+  } finally {
+    server.resume();
+    await client.close().catch(() => {});
+    await server.stop();
+  }
 }
