@@ -85,7 +85,6 @@ interface Tracked {
   batch: Batch;
   done: boolean;
   deaths: number;
-  controller: AbortController;
 }
 
 const workerFile = new URL('./worker.js', import.meta.url).href;
@@ -108,6 +107,8 @@ export class BatchWriter<TDoc extends Document = Document> extends EventEmitter 
   private lastError: Health['lastError'];
   private closing: Promise<CloseSummary> | undefined;
   private deadlinePassed = false;
+  private poolDestroyed = false;
+  private stoppingPool = false;
 
   private constructor(options: ResolvedOptions, shared: SharedViews, pool: Piscina, channel: BroadcastChannel) {
     super();
@@ -122,6 +123,11 @@ export class BatchWriter<TDoc extends Document = Document> extends EventEmitter 
       ? new DeadLetterSink(options.deadLetter, { db: options.db, collection: options.collection }, (err) => this.sinkFailed(err))
       : undefined;
     pool.on('error', (err: Error) => this.noteError('ERR_WORKER', err.message));
+    // One count per thread that died (a death can take several in-flight batches with it);
+    // the threads we stop ourselves when closing are not restarts.
+    pool.on('workerDestroy', () => {
+      if (!this.stoppingPool) addSlot(this.shared.slots, Slot.WORKER_RESTARTS, 1);
+    });
   }
 
   /**
@@ -286,10 +292,11 @@ export class BatchWriter<TDoc extends Document = Document> extends EventEmitter 
     const { slots } = this.shared;
     addSlot(slots, Slot.ACCEPTED, 1);
     storeSlot(slots, Slot.RING_HEAD, this.ring.head);
-    const opened = this.cutter.open === undefined;
-    this.cutter.add(placement.vstart, placement.offset, placement.waste, length, opened ? performance.now() : 0);
+    // The clock on every record, not only when this call sees no open batch: add() may seal
+    // the open batch (byte limit, wrap) and open the next one with this record.
+    this.cutter.add(placement.vstart, placement.offset, placement.waste, length, performance.now());
     if (this.cutter.sealed.length > 0) this.dispatch();
-    else if (opened && !this.delayTimer) this.armDelayTimer();
+    if (this.cutter.open && !this.delayTimer) this.armDelayTimer();
   }
 
   private waitFor(attempt: () => boolean, signal: AbortSignal | undefined): Promise<void> {
@@ -357,7 +364,7 @@ export class BatchWriter<TDoc extends Document = Document> extends EventEmitter 
     while (this.inflight < this.maxInflight) {
       const batch = this.cutter.take(performance.now(), urgent);
       if (!batch) break;
-      const tracked: Tracked = { batch, done: false, deaths: 0, controller: new AbortController() };
+      const tracked: Tracked = { batch, done: false, deaths: 0 };
       this.outstanding.push(tracked);
       if (this.deadlinePassed) {
         void this.settle(tracked, this.unsentResult(batch, 'shutdown', 'close() deadline passed before this batch was sent'));
@@ -372,7 +379,10 @@ export class BatchWriter<TDoc extends Document = Document> extends EventEmitter 
     const task: InsertTask = { kind: 'insert', batchId: batch.id, start: batch.start, end: batch.end, count: batch.count };
     this.inflight++;
     storeSlot(this.shared.slots, Slot.INFLIGHT_BATCHES, this.inflight);
-    this.pool.run(task, { signal: tracked.controller.signal }).then(
+    // No abort signal per task: Piscina runs one abortable task per worker at a time, which
+    // would make inflightPerWorker meaningless. A worker that misses the close deadline is
+    // stopped with the whole pool instead (see shutdown()).
+    this.pool.run(task).then(
       (result: InsertResult) => {
         this.inflight--;
         void this.settle(tracked, result);
@@ -387,8 +397,6 @@ export class BatchWriter<TDoc extends Document = Document> extends EventEmitter 
   /** A worker died (or was terminated) mid-batch: the bytes are still in the ring, so resend. */
   private workerDied(tracked: Tracked, err: Error): void {
     tracked.deaths++;
-    // Workers we terminate ourselves at close()'s deadline are not restarts.
-    if (!this.deadlinePassed) addSlot(this.shared.slots, Slot.WORKER_RESTARTS, 1);
     this.noteError('ERR_WORKER_DIED', err.message);
     this.options.logger.warn?.({ batchId: tracked.batch.id, deaths: tracked.deaths, err: err.message }, 'worker died during a batch');
     if (this.deadlinePassed) {
@@ -396,7 +404,6 @@ export class BatchWriter<TDoc extends Document = Document> extends EventEmitter 
     } else if (tracked.deaths >= MAX_WORKER_DEATHS_PER_BATCH) {
       void this.settle(tracked, this.unsentResult(tracked.batch, 'worker_crashed', `worker died ${tracked.deaths} times on this batch: ${err.message}`));
     } else {
-      tracked.controller = new AbortController();
       this.send(tracked);
     }
   }
@@ -527,9 +534,14 @@ export class BatchWriter<TDoc extends Document = Document> extends EventEmitter 
       this.passDeadline();
       const grace = new Promise<void>((resolve) => setTimeout(resolve, DEADLINE_GRACE_MS).unref());
       await Promise.race([drained, grace]);
-      // A worker that did not answer in time: terminate it; its batch is reported as shutdown.
-      for (const tracked of this.outstanding) if (!tracked.done) tracked.controller.abort();
-      await Promise.race([drained, new Promise<void>((resolve) => setTimeout(resolve, DEADLINE_GRACE_MS).unref())]);
+      // Workers that did not answer in time: stop the pool; their batches are then reported
+      // (through workerDied) as shutdown.
+      if (this.inflight > 0) {
+        this.poolDestroyed = true;
+        this.stoppingPool = true;
+        await this.pool.destroy();
+        await Promise.race([drained, new Promise<void>((resolve) => setTimeout(resolve, DEADLINE_GRACE_MS).unref())]);
+      }
     }
 
     await this.closeWorkers();
@@ -549,7 +561,7 @@ export class BatchWriter<TDoc extends Document = Document> extends EventEmitter 
     this.cutter.seal();
     while (this.cutter.sealed.length > 0) {
       const batch = this.cutter.sealed.shift()!;
-      const tracked: Tracked = { batch, done: false, deaths: 0, controller: new AbortController() };
+      const tracked: Tracked = { batch, done: false, deaths: 0 };
       this.outstanding.push(tracked);
       void this.settle(tracked, this.unsentResult(batch, 'shutdown', 'close() deadline passed before this batch was sent'));
     }
@@ -557,12 +569,14 @@ export class BatchWriter<TDoc extends Document = Document> extends EventEmitter 
 
   private async closeWorkers(): Promise<void> {
     const { slots } = this.shared;
+    if (this.poolDestroyed) return; // stopped at the deadline already
     const threads = this.pool.threads.length;
     this.post({ type: 'close' });
     const until = Date.now() + 1000;
     while (readSlot(slots, Slot.CLIENTS_CLOSED) < threads && Date.now() < until) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
+    this.stoppingPool = true;
     await this.pool.destroy();
   }
 
