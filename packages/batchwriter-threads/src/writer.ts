@@ -398,7 +398,7 @@ export class BatchWriter<TDoc extends Document = Document> extends EventEmitter 
   private workerDied(tracked: Tracked, err: Error): void {
     tracked.deaths++;
     this.noteError('ERR_WORKER_DIED', err.message);
-    this.options.logger.warn?.({ batchId: tracked.batch.id, deaths: tracked.deaths, err: err.message }, 'worker died during a batch');
+    this.options.logger.warn?.({ batchId: tracked.batch.id, deaths: tracked.deaths, err: redactText(err.message, this.options.uri) }, 'worker died during a batch');
     if (this.deadlinePassed) {
       void this.settle(tracked, this.unsentResult(tracked.batch, 'shutdown', 'close() deadline passed while the batch was in flight'));
     } else if (tracked.deaths >= MAX_WORKER_DEATHS_PER_BATCH) {
@@ -636,7 +636,7 @@ export class BatchWriter<TDoc extends Document = Document> extends EventEmitter 
     this.noteError(error.code, error.message);
     // An 'error' event without a listener would crash the app: report only when someone listens.
     if (this.listenerCount('error') > 0) this.emit('error', error);
-    else this.options.logger.error?.({ err: error.message }, 'dead-letter write failed');
+    else this.options.logger.error?.({ err: redactText(error.message, this.options.uri) }, 'dead-letter write failed');
   }
 }
 
