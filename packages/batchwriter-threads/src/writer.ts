@@ -294,9 +294,12 @@ export class BatchWriter<TDoc extends Document = Document> extends EventEmitter 
     storeSlot(slots, Slot.RING_HEAD, this.ring.head);
     // The clock on every record, not only when this call sees no open batch: add() may seal
     // the open batch (byte limit, wrap) and open the next one with this record.
+    const open = this.cutter.open;
     this.cutter.add(placement.vstart, placement.offset, placement.waste, length, performance.now());
     if (this.cutter.sealed.length > 0) this.dispatch();
-    if (this.cutter.open && !this.delayTimer) this.armDelayTimer();
+    // Arm the delay timer for a batch this record opened, not on every record: a due batch
+    // waiting for a free slot is dispatched by the next completion, not by a timer per write.
+    if (this.cutter.open && this.cutter.open !== open && !this.delayTimer) this.armDelayTimer();
   }
 
   private waitFor(attempt: () => boolean, signal: AbortSignal | undefined): Promise<void> {
