@@ -11,9 +11,7 @@ export type BatchWriterErrorCode =
   | 'ERR_UNENCODABLE'
   | 'ERR_DOC_TOO_LARGE'
   | 'ERR_INVALID_BSON'
-  | 'ERR_CLOSE_TIMEOUT'
-  | 'ERR_DEAD_LETTER_WRITE'
-  | 'ERR_WORKER';
+  | 'ERR_DEAD_LETTER_WRITE';
 
 export class BatchWriterError extends Error {
   override readonly name = 'BatchWriterError';
